@@ -6,7 +6,7 @@
 __all__ = ['DEFAULTS', 'RESUMABLE', 'UsageError', 'check_out_dir', 'check_config', 'format_epoch', 'write_metrics', 'train_run',
            'mnist_s5_train']
 
-# %% ../nbs/03_cli.ipynb #274fa508
+# %% ../nbs/03_cli.ipynb #57d2dd6e
 import json, math, os, signal, sys, time, tempfile, traceback
 from pathlib import Path
 import torch
@@ -15,16 +15,16 @@ from . import __version__
 from .model import MODELS, get_model
 from .utils import *
 
-# %% ../nbs/03_cli.ipynb #cfe85980
+# %% ../nbs/03_cli.ipynb #5c43e157
 DEFAULTS = dict(model='net', epochs=2, batch_size=512, lr=0.01, momentum=0.9, step_size=15, gamma=0.1,
                 seed=1, device='auto', data_dir=None, out_dir='runs/latest', workers=None, subset=None)
 RESUMABLE = ('epochs', 'device', 'data_dir', 'workers') # settings a resumed run may change
 
-# %% ../nbs/03_cli.ipynb #da029e24
+# %% ../nbs/03_cli.ipynb #b967bbee
 class UsageError(ValueError):
     "An option of the command line is invalid; the message names it and what is allowed."
 
-# %% ../nbs/03_cli.ipynb #c763c41a
+# %% ../nbs/03_cli.ipynb #5bd82dfd
 def _check_number(name, v, kind, low=None, low_ok=False, high=None, high_ok=True):
     ok = isinstance(v, kind) and not isinstance(v, bool) and math.isfinite(v)
     if ok and low is not None: ok = v >= low if low_ok else v > low
@@ -44,7 +44,7 @@ def check_out_dir(out_dir) -> Path:
     except OSError as e: raise UsageError(f"--out_dir {p} is not writable ({e.strerror}): choose a folder you can write to") from None
     return p
 
-# %% ../nbs/03_cli.ipynb #1275efd1
+# %% ../nbs/03_cli.ipynb #d0431ec7
 def check_config(cfg:dict) -> dict:
     "Complete `cfg` with `DEFAULTS` (or a resumed run's settings) and validate it; raise `UsageError`."
     cfg = {k: v for k, v in cfg.items() if v is not None}
@@ -77,13 +77,13 @@ def check_config(cfg:dict) -> dict:
     prepare_mnist(cfg['data_dir'])
     return cfg
 
-# %% ../nbs/03_cli.ipynb #9d7774f3
+# %% ../nbs/03_cli.ipynb #2f4e5553
 def format_epoch(epoch:int, epochs:int, h:History, seconds:float) -> str:
     "One log line for an epoch."
     return (f"epoch {epoch:>{len(str(epochs))}}/{epochs}  lr {h.lr[-1]:.4g}  train loss {h.train_loss[-1]:.4f} "
             f"acc {h.train_acc[-1]:.2f}%  test loss {h.test_loss[-1]:.4f} acc {h.test_acc[-1]:.2f}%  {seconds:.1f}s")
 
-# %% ../nbs/03_cli.ipynb #8cec5d7c
+# %% ../nbs/03_cli.ipynb #ebe88345
 def write_metrics(path:Path, cfg:dict, history:History, epoch_seconds:list) -> Path:
     "Write the run's settings, machine, per-epoch metrics and timings as JSON, atomically."
     data = dict(config=cfg, machine=machine_info(), torch=str(torch.__version__), mnist_s5=__version__,
@@ -91,7 +91,7 @@ def write_metrics(path:Path, cfg:dict, history:History, epoch_seconds:list) -> P
                 epoch_seconds=epoch_seconds, history=history.as_dict())
     return atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1)))
 
-# %% ../nbs/03_cli.ipynb #987ee11d
+# %% ../nbs/03_cli.ipynb #7e3fa8d2
 def train_run(cfg:dict, # a configuration from `check_config`
               log=print, # called with one line per epoch
               bar_interval:float=0., # seconds between progress-bar refreshes; 0 hides the bars
@@ -122,14 +122,14 @@ def train_run(cfg:dict, # a configuration from `check_config`
         t0 = time.time()
     return fit(model, train_dl, test_dl, opt, sched, cfg['epochs'], device, cfg['seed'], history, _end, bar_interval)
 
-# %% ../nbs/03_cli.ipynb #e10bdaec
+# %% ../nbs/03_cli.ipynb #ce4eb0e7
 def _sigterm_to_interrupt(signum, frame): raise KeyboardInterrupt
 
 def _fail(msg:str, status:int):
     print(f"mnist_s5_train: error: {msg}", file=sys.stderr)
     sys.exit(status)
 
-# %% ../nbs/03_cli.ipynb #b6bd6a7a
+# %% ../nbs/03_cli.ipynb #e6b98025
 @call_parse
 def mnist_s5_train(
     model:str=None, # architecture, one of: net (default: net)

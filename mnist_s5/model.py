@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['MODELS', 'Net', 'get_model', 'arch_name', 'model_device', 'model_summary']
 
-# %% ../nbs/00_model.ipynb #56c08d48
+# %% ../nbs/00_model.ipynb #139f16d6
 import io, copy
 from contextlib import redirect_stdout
 import torch
@@ -13,7 +13,7 @@ from torch import nn
 import torch.nn.functional as F
 from torchsummary import summary
 
-# %% ../nbs/00_model.ipynb #bedeb46b
+# %% ../nbs/00_model.ipynb #a5512ddf
 class Net(nn.Module):
     "The S5 CNN: conv 1→32→64, max-pool, conv →128→256, max-pool, linear 4096→50→10, log-softmax."
     def __init__(self):
@@ -33,10 +33,10 @@ class Net(nn.Module):
         x = F.relu(self.fc1(x.flatten(1)))
         return F.log_softmax(self.fc2(x), dim=1)
 
-# %% ../nbs/00_model.ipynb #0f416723
+# %% ../nbs/00_model.ipynb #1fbdd32c
 MODELS = {'net': Net}
 
-# %% ../nbs/00_model.ipynb #b1954b22
+# %% ../nbs/00_model.ipynb #c23ed595
 def get_model(name:str, # a key of `MODELS`, e.g. 'net'
              ) -> nn.Module:
     "A fresh, randomly initialised model of architecture `name`."
@@ -44,20 +44,20 @@ def get_model(name:str, # a key of `MODELS`, e.g. 'net'
         raise ValueError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}")
     return MODELS[name]()
 
-# %% ../nbs/00_model.ipynb #850d6ed9
+# %% ../nbs/00_model.ipynb #da648708
 def arch_name(model:nn.Module) -> str:
     "The `MODELS` name of `model`'s architecture, the inverse of `get_model`."
     for name, cls in MODELS.items():
         if type(model) is cls: return name
     raise ValueError(f"{type(model).__name__} is not a registered architecture: add it to mnist_s5.model.MODELS")
 
-# %% ../nbs/00_model.ipynb #79e6556c
+# %% ../nbs/00_model.ipynb #96b78eb8
 def model_device(model:nn.Module) -> torch.device:
     "The device of `model`'s parameters (CPU for a model without parameters)."
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device('cpu')
 
-# %% ../nbs/00_model.ipynb #3d09e74b
+# %% ../nbs/00_model.ipynb #4a7e885a
 def model_summary(model:nn.Module, # the model to describe
                   input_size:tuple=(1, 28, 28), # shape of one input image (C, H, W)
                   show:bool=True, # print the table as well as returning it
