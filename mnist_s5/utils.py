@@ -11,7 +11,7 @@ __all__ = ['MNIST_SHA256', 'MNIST_COUNTS', 'MNIST_MEAN', 'MNIST_STD', 'DATA_ENV_
            'plot_images', 'plot_samples', 'plot_misclassified', 'plot_history', 'confusion_matrix', 'plot_confusion',
            'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'load_model', 'predict']
 
-# %% ../nbs/01_utils.ipynb #63892468
+# %% ../nbs/01_utils.ipynb #4c525191
 import os, io, gzip, json, random, platform, hashlib, shutil, tempfile, importlib.util, multiprocessing, pickle, zipfile
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -31,7 +31,7 @@ from PIL import Image
 from . import __version__
 from .model import get_model, arch_name, model_device
 
-# %% ../nbs/01_utils.ipynb #0b8d99f5
+# %% ../nbs/01_utils.ipynb #41b8944e
 def get_device(device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'
               ) -> torch.device:
     "The `torch.device` for `device`: 'auto' takes cuda, then mps, then cpu; a named device must be available."
@@ -49,7 +49,7 @@ def get_device(device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'
         raise ValueError(f"device 'mps' is not available on this machine: use --device auto or cpu")
     return dev
 
-# %% ../nbs/01_utils.ipynb #aa4c6a2a
+# %% ../nbs/01_utils.ipynb #761751ad
 def seed_everything(seed:int, # any non-negative integer
                     deterministic:bool=True, # also ask torch for deterministic kernels
                    ) -> int:
@@ -63,12 +63,12 @@ def seed_everything(seed:int, # any non-negative integer
         torch.backends.cudnn.benchmark = False
     return seed
 
-# %% ../nbs/01_utils.ipynb #bfe1e1c9
+# %% ../nbs/01_utils.ipynb #1ab84583
 def epoch_seed(seed:int, epoch:int) -> int:
     "The seed of epoch `epoch` (1-based) of a run seeded with `seed`."
     return (seed * 1_000_003 + epoch) % 2**63
 
-# %% ../nbs/01_utils.ipynb #f9be9d0b
+# %% ../nbs/01_utils.ipynb #9d6c7c57
 def machine_info() -> str:
     "A one-line description of this machine: CPU model and cores, and the GPU if there is one."
     cpu = platform.processor() or platform.machine()
@@ -77,7 +77,7 @@ def machine_info() -> str:
     gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ''
     return f"{cpu} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads){gpu}"
 
-# %% ../nbs/01_utils.ipynb #9e6d163a
+# %% ../nbs/01_utils.ipynb #69311ac3
 def atomic_write(path:Path, # the file to create or replace
                  write:Callable, # called with a temporary path in the same folder; must write the file there
                 ) -> Path:
@@ -92,7 +92,7 @@ def atomic_write(path:Path, # the file to create or replace
         raise
     return path
 
-# %% ../nbs/01_utils.ipynb #5f5eb743
+# %% ../nbs/01_utils.ipynb #8b1a2437
 MNIST_SHA256 = { # SHA-256 of the compressed files shipped in data/MNIST/raw
     'train-images-idx3-ubyte.gz': '0b367032e93c5d0cea0925647cfdb18614af8ee15f83e6f2fc2ad904a6835971',
     'train-labels-idx1-ubyte.gz': '1787548bbe0bff1ec2ecdc0ef292b02df999e2d1a6002d27500982c652b17203',
@@ -102,11 +102,11 @@ MNIST_COUNTS = {'train': 60_000, 't10k': 10_000}
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 DATA_ENV_VAR = 'MNIST_S5_DATA'
 
-# %% ../nbs/01_utils.ipynb #8c501d6e
+# %% ../nbs/01_utils.ipynb #26c8e48a
 class DataError(ValueError):
     "An MNIST file is missing, damaged or unreadable; the message names the file and the fix."
 
-# %% ../nbs/01_utils.ipynb #f262ecfd
+# %% ../nbs/01_utils.ipynb #1aa45e77
 def clone_data_dir() -> Path|None:
     "The `data/` folder of the git clone this package runs from, or None for an installed package."
     root = Path(importlib.util.find_spec('mnist_s5').origin).resolve().parent.parent
@@ -123,7 +123,7 @@ def resolve_data_dir(data_dir:str|Path|None=None, # explicit folder holding MNIS
     if os.environ.get(DATA_ENV_VAR): return Path(os.environ[DATA_ENV_VAR]).expanduser()
     return clone_data_dir() or cache_data_dir()
 
-# %% ../nbs/01_utils.ipynb #dbd93299
+# %% ../nbs/01_utils.ipynb #a194ead7
 def _digest(path:Path, algo:str) -> str:
     h = hashlib.new(algo)
     with open(path, 'rb') as f:
@@ -144,7 +144,7 @@ def verify_archive(path:Path) -> Path:
                         + _restore_hint(path.name))
     return path
 
-# %% ../nbs/01_utils.ipynb #41d16edb
+# %% ../nbs/01_utils.ipynb #3f6a2dd1
 def check_idx_file(path:Path) -> Path:
     "Check the header, size and (for labels) the values of a decompressed MNIST file."
     path = Path(path)
@@ -167,7 +167,7 @@ def check_idx_file(path:Path) -> Path:
         raise DataError(f"{path} has labels outside 0-9: {fix}")
     return path
 
-# %% ../nbs/01_utils.ipynb #dc11832b
+# %% ../nbs/01_utils.ipynb #e2a4564e
 def gunzip_to(src:Path, dst:Path) -> Path:
     "Decompress `src` into `dst` atomically."
     def _write(tmp):
@@ -179,7 +179,7 @@ def gunzip_to(src:Path, dst:Path) -> Path:
     except (OSError, EOFError) as e:
         raise DataError(f"cannot decompress {src} ({e}): {_restore_hint(src.name)}") from None
 
-# %% ../nbs/01_utils.ipynb #1d239b2d
+# %% ../nbs/01_utils.ipynb #1a9060b7
 def _download_mnist(root:Path):
     "torchvision's download into a temporary folder, moved into `root/MNIST/raw` only when complete."
     raw = root/'MNIST'/'raw'
@@ -213,7 +213,7 @@ def prepare_mnist(data_dir:str|Path|None=None, # see `resolve_data_dir`
     for gz in MNIST_SHA256: check_idx_file(raw/gz[:-3])
     return root
 
-# %% ../nbs/01_utils.ipynb #84b508e6
+# %% ../nbs/01_utils.ipynb #d10169d9
 def train_transforms() -> T.Compose:
     "The S5 training augmentation: random centre-crop (p=0.1), resize, rotation ±15°, normalise."
     return T.Compose([T.RandomApply([T.CenterCrop(22)], p=0.1), T.Resize((28, 28)),
@@ -223,7 +223,7 @@ def test_transforms() -> T.Compose:
     "Tensor conversion and normalisation only."
     return T.Compose([T.ToTensor(), T.Normalize((MNIST_MEAN,), (MNIST_STD,))])
 
-# %% ../nbs/01_utils.ipynb #fc6cf598
+# %% ../nbs/01_utils.ipynb #ccca9ec6
 def get_datasets(data_dir:str|Path|None=None, # see `resolve_data_dir`
                  train_tfms:Callable|None=None, # default: `train_transforms()`
                  test_tfms:Callable|None=None, # default: `test_transforms()`
@@ -234,7 +234,7 @@ def get_datasets(data_dir:str|Path|None=None, # see `resolve_data_dir`
     return (MNIST(root, train=True, transform=train_tfms or train_transforms()),
             MNIST(root, train=False, transform=test_tfms or test_transforms()))
 
-# %% ../nbs/01_utils.ipynb #675ca04e
+# %% ../nbs/01_utils.ipynb #4d824158
 def subset(ds, # any dataset
            n:int, # how many items
            seed:int=0, # which items
@@ -243,13 +243,13 @@ def subset(ds, # any dataset
     if not 0 < n <= len(ds): raise ValueError(f"subset size must be in 1..{len(ds)}, got {n}")
     return Subset(ds, torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].tolist())
 
-# %% ../nbs/01_utils.ipynb #fcc6f23b
+# %% ../nbs/01_utils.ipynb #3615139a
 def default_workers() -> int:
     "DataLoader workers that work from scripts and notebooks alike on this platform."
     method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
     return max(0, min(4, (os.cpu_count() or 1) - 1)) if method == 'fork' else 0
 
-# %% ../nbs/01_utils.ipynb #0594a6d9
+# %% ../nbs/01_utils.ipynb #4b9e17b9
 def get_loaders(train_ds, test_ds, # datasets, e.g. from `get_datasets`
                 batch_size:int=512, # images per batch
                 device:str|torch.device='cpu', # where the batches go (pins memory for CUDA)
@@ -266,7 +266,7 @@ def get_loaders(train_ds, test_ds, # datasets, e.g. from `get_datasets`
     return (DataLoader(train_ds, shuffle=True, drop_last=drop_last, generator=torch.Generator().manual_seed(seed), **kw),
             DataLoader(test_ds, shuffle=False, **kw))
 
-# %% ../nbs/01_utils.ipynb #378df024
+# %% ../nbs/01_utils.ipynb #21137bdb
 @dataclass
 class History:
     "Per-epoch metrics of a run."
@@ -282,7 +282,7 @@ class History:
     @classmethod
     def from_dict(cls, d:dict): return cls(**{k: list(d.get(k, [])) for k in cls.__dataclass_fields__})
 
-# %% ../nbs/01_utils.ipynb #88941f4b
+# %% ../nbs/01_utils.ipynb #d3bc8833
 class NonFiniteLossError(FloatingPointError):
     "The training loss became NaN or infinite."
 
@@ -310,7 +310,7 @@ class _Epoch:
     @property
     def acc(self): return 100 * self.correct / self.seen
 
-# %% ../nbs/01_utils.ipynb #1d97b421
+# %% ../nbs/01_utils.ipynb #c9e8d486
 def train(model:nn.Module, loader, # the model and a training loader of (images, labels)
           optimizer:torch.optim.Optimizer,
           scheduler=None, # an lr scheduler: OneCycleLR/CyclicLR step each batch, others each epoch
@@ -337,7 +337,7 @@ def train(model:nn.Module, loader, # the model and a training loader of (images,
     ep.history.train_loss.append(ep.loss); ep.history.train_acc.append(ep.acc)
     return ep.history
 
-# %% ../nbs/01_utils.ipynb #42c971d0
+# %% ../nbs/01_utils.ipynb #85b3c151
 @torch.no_grad()
 def test(model:nn.Module, loader, # the model and an evaluation loader of (images, labels)
          device=None, # default: the model's device
@@ -353,14 +353,14 @@ def test(model:nn.Module, loader, # the model and an evaluation loader of (image
     ep.history.test_loss.append(ep.loss); ep.history.test_acc.append(ep.acc)
     return ep.history
 
-# %% ../nbs/01_utils.ipynb #9da79749
+# %% ../nbs/01_utils.ipynb #f1ef00b2
 def reseed_epoch(seed:int, epoch:int, loader=None):
     "Seed all generators for epoch `epoch`, the loader's shuffling generator included."
     s = epoch_seed(seed, epoch)
     random.seed(s); np.random.seed(s % 2**32); torch.manual_seed(s)
     if getattr(loader, 'generator', None) is not None: loader.generator.manual_seed(s)
 
-# %% ../nbs/01_utils.ipynb #8bcf902b
+# %% ../nbs/01_utils.ipynb #4a13e464
 def fit(model:nn.Module, train_dl, test_dl, optimizer:torch.optim.Optimizer,
         scheduler=None, # see `train`
         epochs:int=1, # total number of epochs, counting those already in `history`
@@ -381,7 +381,7 @@ def fit(model:nn.Module, train_dl, test_dl, optimizer:torch.optim.Optimizer,
         if on_epoch_end is not None: on_epoch_end(epoch, history)
     return history
 
-# %% ../nbs/01_utils.ipynb #b5efa280
+# %% ../nbs/01_utils.ipynb #6147c377
 def s5_optimizer(model:nn.Module,
                  lr:float=0.01, momentum:float=0.9, # SGD settings
                  step_size:int=15, gamma:float=0.1, # multiply the lr by `gamma` every `step_size` epochs
@@ -390,7 +390,7 @@ def s5_optimizer(model:nn.Module,
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma)
 
-# %% ../nbs/01_utils.ipynb #a00e952f
+# %% ../nbs/01_utils.ipynb #1ddd469f
 @torch.no_grad()
 def get_predictions(model:nn.Module, loader, device=None) -> tuple:
     "The images, true labels and predicted labels of `loader`, on the CPU."
@@ -402,7 +402,7 @@ def get_predictions(model:nn.Module, loader, device=None) -> tuple:
         xs.append(x); ys.append(y); ps.append(model(x.to(device)).argmax(1).cpu())
     return torch.cat(xs), torch.cat(ys), torch.cat(ps)
 
-# %% ../nbs/01_utils.ipynb #82c867ce
+# %% ../nbs/01_utils.ipynb #806c9435
 def plot_images(images:torch.Tensor, # (N, 1, 28, 28), normalised as in training
                 titles:list, # one title per image
                 ncols:int=6, # images per row
@@ -432,7 +432,7 @@ def plot_misclassified(images, targets, preds, # as returned by `get_predictions
     if len(wrong) == 0: raise ValueError("no misclassified images: nothing to plot")
     return plot_images(images[wrong], [f'true {int(targets[i])} / pred {int(preds[i])}' for i in wrong], ncols)
 
-# %% ../nbs/01_utils.ipynb #70718d8d
+# %% ../nbs/01_utils.ipynb #d99d6c10
 def plot_history(history:History):
     "The 2x2 grid of training loss, training accuracy, test loss and test accuracy per epoch."
     if history.epochs == 0: raise ValueError("the history is empty: train at least one epoch first")
@@ -446,7 +446,7 @@ def plot_history(history:History):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_utils.ipynb #27051fb5
+# %% ../nbs/01_utils.ipynb #3a2ed8b8
 def confusion_matrix(targets:torch.Tensor, preds:torch.Tensor, n_classes:int=10) -> torch.Tensor:
     "Counts of (true, predicted) pairs: row = true class, column = predicted class."
     return torch.bincount(targets.long() * n_classes + preds.long(), minlength=n_classes**2).reshape(n_classes, n_classes)
@@ -466,7 +466,7 @@ def plot_confusion(cm:torch.Tensor):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_utils.ipynb #b732ffbd
+# %% ../nbs/01_utils.ipynb #3a769099
 CKPT_FORMAT = 1
 
 class CheckpointError(ValueError):
@@ -476,7 +476,7 @@ def _plain(config:dict) -> dict:
     "`config` with values limited to what weights-only loading accepts (str, int, float, bool, None)."
     return {str(k): v if v is None or isinstance(v, (str, int, float, bool)) else str(v) for k, v in config.items()}
 
-# %% ../nbs/01_utils.ipynb #9fe1f07b
+# %% ../nbs/01_utils.ipynb #95c2875a
 def save_checkpoint(path:str|Path, # file to write (replaced atomically)
                     model:nn.Module, # a model of a `MODELS` architecture
                     optimizer=None, scheduler=None, # their states are saved when given
@@ -493,7 +493,7 @@ def save_checkpoint(path:str|Path, # file to write (replaced atomically)
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
-# %% ../nbs/01_utils.ipynb #a954f3da
+# %% ../nbs/01_utils.ipynb #a0145587
 def _restore_weights(model, state, path):
     try: model.load_state_dict(state['model'])
     except RuntimeError as e:
@@ -529,7 +529,7 @@ def load_checkpoint(path:str|Path, # a file written by `save_checkpoint`
     if scheduler is not None and state.get('scheduler'): scheduler.load_state_dict(state['scheduler'])
     return state
 
-# %% ../nbs/01_utils.ipynb #8400085c
+# %% ../nbs/01_utils.ipynb #f67405a9
 def load_model(path:str|Path, # a checkpoint written by `save_checkpoint`
                device='cpu', # where to put the model
               ) -> nn.Module:
@@ -541,7 +541,7 @@ def load_model(path:str|Path, # a checkpoint written by `save_checkpoint`
     _restore_weights(model, state, path)
     return model.to(device).eval()
 
-# %% ../nbs/01_utils.ipynb #c4d06630
+# %% ../nbs/01_utils.ipynb #9c66873b
 def _as_batch(images) -> torch.Tensor:
     "`images` as a float tensor (N, 1, 28, 28) in [0, 1], or a ValueError naming the problem."
     if isinstance(images, (str, Path)):
@@ -565,7 +565,7 @@ def _as_batch(images) -> torch.Tensor:
         raise ValueError(f"images have shape {tuple(x.shape)}: expected (28, 28), (N, 28, 28) or (N, 1, 28, 28)")
     return x.reshape(-1, 1, 28, 28)
 
-# %% ../nbs/01_utils.ipynb #e9760ef5
+# %% ../nbs/01_utils.ipynb #1db53fa9
 @torch.no_grad()
 def predict(model:nn.Module, # a trained model, e.g. from `load_model`
             images, # see above: array, tensor, PIL image or path
