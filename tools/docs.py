@@ -131,8 +131,9 @@ def page_html(cfg, nb:dict, pages:dict, name:str, nav:str) -> str:
                 md = o.get('data', {}).get('text/markdown')
                 if md is not None: o['data'] = {'text/markdown': quarto_to_md(''.join(md) if isinstance(md, list) else md, link)}
         cells.append(c)
-    nb = nbformat.from_dict(dict(nb, cells=cells))
+    nb = nbformat.reads(json.dumps(dict(nb, cells=cells)), as_version=4) # joins multi-line strings
     c = Config(); c.TagRemovePreprocessor.remove_input_tags = {'remove_input'}; c.TagRemovePreprocessor.enabled = True
+    c.CoalesceStreamsPreprocessor.enabled = True # progress bars: one block, last state of each line, as Jupyter shows them
     body, _ = HTMLExporter(config=c, template_name='basic').from_notebook_node(nb)
     ids = {i: slug(i.replace('-', ' ')) for i in re.findall(r'<h[1-6] id="([^"]*)"', body)}
     body = re.sub(r'<(h[1-6]) id="([^"]*)"', lambda m: f'<{m.group(1)} id="{ids[m.group(2)]}"', body)
