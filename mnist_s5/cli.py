@@ -7,7 +7,7 @@ __all__ = ['DEFAULTS', 'RESUMABLE', 'UsageError', 'check_out_dir', 'check_config
            'mnist_s5_train']
 
 # %% ../nbs/03_cli.ipynb #57d2dd6e
-import json, math, os, signal, sys, time, tempfile, traceback
+import json, math, signal, sys, time, tempfile
 from pathlib import Path
 import torch
 from fastcore.script import call_parse

@@ -6,7 +6,6 @@
 __all__ = ['s5_affine', 's5_augment', 'TensorMNIST', 'tensor_loaders']
 
 # %% ../nbs/05_fast.ipynb #34d3b063
-import math
 import torch
 import torch.nn.functional as F
 from .utils import MNIST_MEAN, MNIST_STD, get_datasets

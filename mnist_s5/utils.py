@@ -12,7 +12,7 @@ __all__ = ['MNIST_SHA256', 'MNIST_COUNTS', 'MNIST_MEAN', 'MNIST_STD', 'DATA_ENV_
            'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'load_model', 'predict']
 
 # %% ../nbs/01_utils.ipynb #4c525191
-import os, io, gzip, json, random, platform, hashlib, shutil, tempfile, importlib.util, multiprocessing, pickle, zipfile
+import os, gzip, random, platform, hashlib, shutil, tempfile, importlib.util, multiprocessing, pickle, zipfile
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Callable
@@ -46,7 +46,7 @@ def get_device(device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'
         raise ValueError(f"device {device!r} is not available on this machine "
                          f"({torch.cuda.device_count()} CUDA devices): use --device auto or cpu")
     if dev.type == 'mps' and not mps_ok:
-        raise ValueError(f"device 'mps' is not available on this machine: use --device auto or cpu")
+        raise ValueError("device 'mps' is not available on this machine: use --device auto or cpu")
     return dev
 
 # %% ../nbs/01_utils.ipynb #761751ad
@@ -509,7 +509,7 @@ def load_checkpoint(path:str|Path, # a file written by `save_checkpoint`
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f"no checkpoint file at {path}: check the path (a run writes <out_dir>/checkpoint.pt)")
     try: state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
+    except pickle.UnpicklingError:
         raise CheckpointError(f"{path} contains objects other than tensors and plain data, so it was not loaded "
                               "(unpickling them could run arbitrary code). Only use checkpoints written by mnist_s5") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:

@@ -10,7 +10,7 @@ or anchor, or (for the API pages) an exported symbol without its section. A full
 every page goes to `_docs_screens/`. Slow (it installs a browser), so CI runs `tools/docs.py check`,
 the same checks without a browser, instead.
 """
-import argparse, functools, http.server, json, shutil, subprocess, sys, tempfile, threading
+import argparse, functools, http.server, importlib.util, shutil, subprocess, sys, tempfile, threading
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import docs
@@ -24,8 +24,7 @@ def ensure_tools():
         print("installing Debian's chromium ...", flush=True)
         subprocess.run(['apt-get', 'update', '-qq'], check=True)
         subprocess.run(['apt-get', 'install', '-y', '-qq', 'chromium'], check=True, stdout=subprocess.DEVNULL)
-    try: import playwright
-    except ImportError:
+    if importlib.util.find_spec('playwright') is None:
         subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', 'playwright'], check=True)
 
 def serve(folder:Path):

@@ -62,7 +62,6 @@ def readme_text(cfg, proc:Path) -> str:
     "README.md from the processed index notebook: markdown as is, code and its text output as fenced blocks."
     nb = json.loads((proc/'index.ipynb').read_text())
     fm = frontmatter(nb)
-    docs = f"{cfg.doc_host}{cfg.doc_baseurl}/"
     def link(u): return f"nbs/{u}" if re.fullmatch(r'[\w-]+\.ipynb(#.*)?', u) else u
     parts = [README_NOTE, f"# {fm['title']}", f"> {fm['description']}"]
     for c in nb['cells'][1:]:
@@ -73,7 +72,7 @@ def readme_text(cfg, proc:Path) -> str:
             for o in c.get('outputs', []):
                 text = o.get('text') or o.get('data', {}).get('text/plain')
                 if text: parts.append("```\n" + (''.join(text) if isinstance(text, list) else text).rstrip('\n') + "\n```")
-    return '\n\n'.join(parts).replace(docs, docs) + '\n'
+    return '\n\n'.join(parts) + '\n'
 
 def write_readme(cfg, proc) -> Path:
     (ROOT/'README.md').write_text(readme_text(cfg, proc))
@@ -138,7 +137,6 @@ def page_html(cfg, nb:dict, pages:dict, name:str, nav:str) -> str:
     ids = {i: slug(i.replace('-', ' ')) for i in re.findall(r'<h[1-6] id="([^"]*)"', body)}
     body = re.sub(r'<(h[1-6]) id="([^"]*)"', lambda m: f'<{m.group(1)} id="{ids[m.group(2)]}"', body)
     body = re.sub(r'href="#([^"]*)"', lambda m: f'href="#{ids.get(m.group(1), m.group(1))}"', body)
-    from pygments.formatters import HtmlFormatter
     return PAGE.format(title=html.escape(str(fm.get('title', name))), site=html.escape(cfg.title), nav=nav,
                        description=html.escape(str(fm.get('description', ''))), body=body,
                        nbconvert=nbconvert.__version__, builder_note=f"page {name}")
