@@ -8,7 +8,7 @@ __all__ = ['s5_affine', 's5_augment', 'TensorMNIST', 'tensor_loaders']
 # %% ../nbs/05_fast.ipynb #34d3b063
 import torch
 import torch.nn.functional as F
-from .utils import MNIST_MEAN, MNIST_STD, get_datasets
+from .utils import MNIST_MEAN, MNIST_STD, check_batch_size, get_datasets
 
 # %% ../nbs/05_fast.ipynb #9eaf9ac6
 def s5_affine(n:int, # number of images
@@ -46,8 +46,7 @@ class TensorMNIST:
         if images.dtype != torch.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
             raise ValueError(f"images must be uint8 of shape (N, 28, 28), got {images.dtype} {tuple(images.shape)}")
         if len(labels) != len(images): raise ValueError(f"{len(images)} images but {len(labels)} labels")
-        if not isinstance(batch_size, int) or not 0 < batch_size <= len(images):
-            raise ValueError(f"batch size must be between 1 and the {len(images):,} images, got {batch_size!r}")
+        check_batch_size(batch_size, len(images))
         self.device = torch.device(device)
         self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.batch_size, self.shuffle, self.augment, self.drop_last = batch_size, shuffle, augment, drop_last

@@ -6,10 +6,10 @@
 __all__ = ['MNIST_SHA256', 'MNIST_COUNTS', 'MNIST_MEAN', 'MNIST_STD', 'DATA_ENV_VAR', 'CKPT_FORMAT', 'get_device',
            'seed_everything', 'epoch_seed', 'machine_info', 'atomic_write', 'DataError', 'clone_data_dir',
            'cache_data_dir', 'resolve_data_dir', 'verify_archive', 'check_idx_file', 'gunzip_to', 'prepare_mnist',
-           'train_transforms', 'test_transforms', 'get_datasets', 'subset', 'default_workers', 'get_loaders', 'History',
-           'NonFiniteLossError', 'train', 'test', 'reseed_epoch', 'fit', 's5_optimizer', 'get_predictions',
-           'plot_images', 'plot_samples', 'plot_misclassified', 'plot_history', 'confusion_matrix', 'plot_confusion',
-           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'load_model', 'predict']
+           'train_transforms', 'test_transforms', 'get_datasets', 'subset', 'default_workers', 'check_batch_size',
+           'get_loaders', 'History', 'NonFiniteLossError', 'train', 'test', 'reseed_epoch', 'fit', 's5_optimizer',
+           'get_predictions', 'plot_images', 'plot_samples', 'plot_misclassified', 'plot_history', 'confusion_matrix',
+           'plot_confusion', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'load_model', 'predict']
 
 # %% ../nbs/01_utils.ipynb #4c525191
 import os, gzip, random, platform, hashlib, shutil, tempfile, importlib.util, multiprocessing, pickle, zipfile
@@ -250,6 +250,12 @@ def default_workers() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1)) if method == 'fork' else 0
 
 # %% ../nbs/01_utils.ipynb #4b9e17b9
+def check_batch_size(batch_size, n:int) -> int:
+    "`batch_size`, after checking that it is an integer between 1 and the `n` images it batches."
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 0 < batch_size <= n:
+        raise ValueError(f"batch size must be between 1 and the {n:,} images, got {batch_size!r}")
+    return batch_size
+
 def get_loaders(train_ds, test_ds, # datasets, e.g. from `get_datasets`
                 batch_size:int=512, # images per batch
                 device:str|torch.device='cpu', # where the batches go (pins memory for CUDA)
@@ -258,8 +264,7 @@ def get_loaders(train_ds, test_ds, # datasets, e.g. from `get_datasets`
                 drop_last:bool=False, # drop the last, smaller training batch
                ) -> tuple:
     "Shuffled training and ordered test `DataLoader`s."
-    if not isinstance(batch_size, int) or not 0 < batch_size <= len(train_ds):
-        raise ValueError(f"batch size must be between 1 and the {len(train_ds):,} training images, got {batch_size!r}")
+    check_batch_size(batch_size, len(train_ds))
     workers = default_workers() if num_workers is None else num_workers
     if not isinstance(workers, int) or workers < 0: raise ValueError(f"num_workers must be >= 0, got {workers!r}")
     kw = dict(batch_size=batch_size, num_workers=workers, pin_memory=torch.device(device).type == 'cuda')
@@ -356,8 +361,7 @@ def test(model:nn.Module, loader, # the model and an evaluation loader of (image
 # %% ../nbs/01_utils.ipynb #f1ef00b2
 def reseed_epoch(seed:int, epoch:int, loader=None):
     "Seed all generators for epoch `epoch`, the loader's shuffling generator included."
-    s = epoch_seed(seed, epoch)
-    random.seed(s); np.random.seed(s % 2**32); torch.manual_seed(s)
+    s = seed_everything(epoch_seed(seed, epoch), deterministic=False)
     if getattr(loader, 'generator', None) is not None: loader.generator.manual_seed(s)
 
 # %% ../nbs/01_utils.ipynb #4a13e464
