@@ -323,13 +323,14 @@ def train(model:nn.Module, loader, # the model and a training loader of (images,
           history:History|None=None, # appends this epoch's train_loss and train_acc to it
           epoch:int=1, # for the bar and error messages
           bar_interval:float=1., # seconds between progress-bar refreshes; 0 hides the bar
+          label_smoothing:float=0., # share of each target's probability spread over all classes (0: plain NLL)
          ) -> History:
     "Train `model` for one epoch; return `history` with this epoch's training loss and accuracy."
     ep = _Epoch(model, loader, device, history, f'train {epoch}', bar_interval)
     model.train()
     for batch, (x, y) in enumerate(ep.batches(), 1):
         out = model(x)
-        loss = F.nll_loss(out, y)
+        loss = F.cross_entropy(out, y, label_smoothing=label_smoothing) if label_smoothing else F.nll_loss(out, y)
         if not torch.isfinite(loss):
             raise NonFiniteLossError(f"the loss became {loss.item()} at epoch {epoch}, batch {batch}: "
                                      f"lower the learning rate (now {optimizer.param_groups[0]['lr']:g})")
@@ -373,6 +374,7 @@ def fit(model:nn.Module, train_dl, test_dl, optimizer:torch.optim.Optimizer,
         history:History|None=None, # a run's history to continue from
         on_epoch_end:Callable|None=None, # called as on_epoch_end(epoch, history)
         bar_interval:float=1., # seconds between progress-bar refreshes; 0 hides the bars
+        label_smoothing:float=0., # see `train`
        ) -> History:
     "Train and test `model` until `history` holds `epochs` epochs."
     if not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
@@ -380,7 +382,7 @@ def fit(model:nn.Module, train_dl, test_dl, optimizer:torch.optim.Optimizer,
     for epoch in range(history.epochs + 1, epochs + 1):
         if seed is not None: reseed_epoch(seed, epoch, train_dl)
         history.lr.append(optimizer.param_groups[0]['lr'])
-        train(model, train_dl, optimizer, scheduler, device, history, epoch, bar_interval)
+        train(model, train_dl, optimizer, scheduler, device, history, epoch, bar_interval, label_smoothing)
         test(model, test_dl, device, history, bar_interval)
         if on_epoch_end is not None: on_epoch_end(epoch, history)
     return history
