@@ -49,7 +49,7 @@ def step_rate(recipe:str, device, channels_last=False, bf16=False, threads=None,
     if threads: torch.set_num_threads(threads)
     try:
         seed_everything(0)
-        model = make_model(r, device).to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        model = make_model(get_recipe(recipe, channels_last=channels_last), device)
         opt, _ = make_optimizer(r, model, 1000)
         train_dl, _ = make_loaders(get_recipe(recipe, pipeline='tensor', augment='none'), device=device)
         batches = [b for _, b in zip(range(4), train_dl)]
@@ -116,11 +116,10 @@ def bench_recipe_runs(seeds, epochs_list, device, subset=None) -> list:
 
 def s5_epoch_estimate(pipeline:str, channels_last:bool, n_batches:int, device, subset=None) -> dict:
     "(iii): seconds per S5 epoch on `pipeline`, timed over `n_batches` training batches (after 2 warm-up batches) plus a full evaluation."
-    r = get_recipe('s5', pipeline=pipeline)
+    r = get_recipe('s5', pipeline=pipeline, channels_last=channels_last)
     seed_everything(1)
     train_dl, test_dl = make_loaders(r, device=device, subset_size=subset)
     model = make_model(r, device)
-    if channels_last: model = model.to(memory_format=torch.channels_last)
     opt, _ = make_optimizer(r, model, len(train_dl))
     def step(x, y):
         loss = F.nll_loss(model(x.to(device)), y.to(device)); opt.zero_grad(); loss.backward(); opt.step()
